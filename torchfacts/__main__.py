@@ -1,0 +1,3 @@
+from torchfacts.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""The ``torchfacts`` command line.
+
+``torchfacts check`` runs every fact on every available device and exits 0
+when all hold, 1 when any fails, 2 on bad arguments — so a project can pin the
+torch behaviour it relies on in CI. ``list`` shows the catalogue and
+``explain ID`` shows a fact's claim, the code that checks it and what it
+observes on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+import platform
+import sys
+from typing import Sequence
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+import torchfacts
+from torchfacts.facts import SEED_CLAIMS, FactResult, all_facts, get_fact, run_facts, topics
+from torchfacts.facts.registry import KNOWN_DEVICES, available_devices, device_available
+
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skipped": "yellow"}
+
+
+class UsageError(Exception):
+    """Bad arguments: reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + message; we want one line
+        raise UsageError(message)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="torchfacts", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"torchfacts {torchfacts.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser("check", help="run the facts and report per device")
+    check.add_argument("--device", choices=[*KNOWN_DEVICES, "all"], default=None,
+                       help="device to check (default: every available one; 'all' also lists unavailable ones as skipped)")
+    check.add_argument("--topic", nargs="+", action="extend", metavar="T", help="only these topics")
+    check.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+
+    listing = commands.add_parser("list", help="list the facts")
+    listing.add_argument("--topic", nargs="+", action="extend", metavar="T", help="only these topics")
+
+    explain = commands.add_parser("explain", help="show a fact's claim, code and live evidence")
+    explain.add_argument("id", help="a fact id, e.g. views.view-shares-storage")
+    return parser
+
+
+def _selected_topics(requested: list[str] | None) -> list[str] | None:
+    if requested is None:
+        return None
+    known = topics()
+    unknown = [t for t in requested if t not in known]
+    if unknown:
+        raise UsageError(f"unknown topic {unknown[0]!r}; choose from: {', '.join(known)}")
+    return requested
+
+
+def _device_name(device: str) -> str:
+    if not device_available(device):
+        return "not available"
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    if device == "mps":
+        return "Apple Metal (MPS)"
+    try:  # Linux names the CPU model here; platform.processor() is often empty there
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def _summary(results: list[FactResult]) -> dict[str, int]:
+    return {status: sum(r.status == status for r in results) for status in STATUS_STYLE}
+
+
+def _to_json(results: list[FactResult], devices: list[str]) -> str:
+    claims = {f.id: f for f in all_facts()}
+    report = {
+        "torchfacts": torchfacts.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "devices": {d: {"available": device_available(d), "name": _device_name(d)} for d in devices},
+        "summary": _summary(results),
+        "facts": [
+            {
+                "id": r.fact_id,
+                "topic": r.topic,
+                "claim": claims[r.fact_id].claim,
+                "seeds": list(claims[r.fact_id].seeds),
+                "device": r.device,
+                "status": r.status,
+                "evidence": r.evidence,
+                "control": r.control,
+                "control_evidence": r.control_evidence,
+                "duration_s": round(r.duration_s, 6),
+            }
+            for r in results
+        ],
+    }
+    return json.dumps(report, indent=2) + "\n"
+
+
+def _to_markdown(results: list[FactResult]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        f"# torchfacts check — torch {torch.__version__}",
+        "",
+        "| fact | device | status | evidence | negative control | ms |",
+        "|---|---|---|---|---|---:|",
+    ]
+    lines += [
+        f"| `{r.fact_id}` | {r.device} | {r.status} | {cell(r.evidence)} | {r.control or '—'} | {r.duration_s * 1e3:.1f} |"
+        for r in results
+    ]
+    counts = _summary(results)
+    lines += ["", ", ".join(f"{n} {s}" for s, n in counts.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _to_table(results: list[FactResult], console: Console) -> None:
+    table = Table(title=f"torchfacts check — torch {torch.__version__}")
+    for column in ("fact", "device", "status", "evidence", "control", "ms"):
+        table.add_column(column, justify="right" if column == "ms" else "left")
+    for r in results:
+        style = STATUS_STYLE[r.status]
+        table.add_row(r.fact_id, r.device, f"[{style}]{r.status}[/]", r.evidence, r.control or "—",
+                      f"{r.duration_s * 1e3:.1f}")
+    console.print(table)
+    counts = _summary(results)
+    console.print(", ".join(f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in counts.items()))
+
+
+def _open_output(path: str | None):
+    if path is None:
+        return contextlib.nullcontext(sys.stdout)
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as problem:
+        raise UsageError(f"cannot write --output {path!r}: {problem.strerror}") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    chosen = _selected_topics(args.topic)
+    if args.device is None:
+        devices = available_devices()
+    elif args.device == "all":
+        devices = list(KNOWN_DEVICES)
+    else:
+        devices = [args.device]
+    for device in devices:
+        if not device_available(device):
+            print(f"torchfacts: {device} is not available on this machine; its facts are reported as skipped",
+                  file=sys.stderr)
+    with _open_output(args.output) as out:  # opened first: a bad path fails before the run
+        results = run_facts(all_facts(chosen), devices)
+        if args.format == "json":
+            out.write(_to_json(results, devices))
+        elif args.format == "markdown":
+            out.write(_to_markdown(results))
+        else:
+            _to_table(results, Console(file=out, width=160 if args.output else None))
+    return 1 if any(r.status in ("fail", "error") for r in results) else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    console = Console()
+    table = Table(title="torchfacts catalogue")
+    for column in ("id", "claim", "seeds"):
+        table.add_column(column)
+    for f in all_facts(_selected_topics(args.topic)):
+        table.add_row(f.id, f.claim, ", ".join(f.seeds))
+    console.print(table)
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    try:
+        f = get_fact(args.id)
+    except ValueError as unknown:
+        raise UsageError(str(unknown)) from None
+    out = [f"{f.id}  (topic: {f.topic})", "", f"Claim: {f.claim}", ""]
+    if f.seeds:
+        out.append("Seed claims:")
+        out += [f"  {s} (seed {SEED_CLAIMS[s].seed}): {SEED_CLAIMS[s].text}" for s in f.seeds]
+        out.append("")
+    out += ["Check:", inspect.getsource(f.check), "Negative control:", inspect.getsource(f.negative_control)]
+    out.append(f"Live evidence (torch {torch.__version__}):")
+    for r in run_facts([f], available_devices()):
+        out.append(f"  [{r.device}] {r.status}: {r.evidence}")
+        out.append(f"  [{r.device}] negative control {r.control}: {r.control_evidence}")
+    print("\n".join(out))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``torchfacts`` and ``python -m torchfacts``; returns the exit code."""
+    try:
+        args = _build_parser().parse_args(argv)
+        return {"check": _check, "list": _list, "explain": _explain}[args.command](args)
+    except UsageError as problem:
+        print(f"torchfacts: error: {problem}", file=sys.stderr)
+        return 2

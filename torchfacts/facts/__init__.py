@@ -1,0 +1,44 @@
+"""The fact catalogue: claims about torch, each with a check and a negative control.
+
+Importing this package registers every topic's facts.
+
+>>> from torchfacts.facts import all_facts
+>>> len(all_facts(["views"])) >= 15
+True
+"""
+
+from torchfacts.facts import views  # noqa: F401  (registers the view facts)
+from torchfacts.facts.registry import (
+    Fact,
+    FactFailed,
+    FactResult,
+    all_facts,
+    available_devices,
+    detects,
+    device_available,
+    expect,
+    fact,
+    get_fact,
+    run_fact,
+    run_facts,
+    topics,
+)
+from torchfacts.facts.seeds import SEED_CLAIMS, SeedClaim
+
+__all__ = [
+    "Fact",
+    "FactFailed",
+    "FactResult",
+    "SEED_CLAIMS",
+    "SeedClaim",
+    "all_facts",
+    "available_devices",
+    "detects",
+    "device_available",
+    "expect",
+    "fact",
+    "get_fact",
+    "run_fact",
+    "run_facts",
+    "topics",
+]
