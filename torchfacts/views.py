@@ -262,6 +262,8 @@ def _memory_block(obj: Any, name: str) -> tuple[str, int, int]:
     root = obj
     while isinstance(root.base, np.ndarray):
         root = root.base
+    if isinstance(root.base, torch.Tensor):  # made by Tensor.numpy(): the tensor's storage
+        return _memory_block(root.base, name)
     _, start, shape, byte_strides, itemsize = _byte_layout(root, name)
     return (device, *_extent(start, shape, byte_strides, itemsize))
 
