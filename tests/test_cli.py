@@ -72,11 +72,17 @@ def test_list_and_explain(capsys):
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["check", "--device", "gpu"], "invalid choice: 'gpu'"),
         (["check", "--format", "xml"], "invalid choice: 'xml'"),
-        (["check", "--topic", "nope"], "unknown topic 'nope'; choose from: interop, views"),
+        (["check", "--topic", "nope"], "unknown topic 'nope'; choose from: interop, padding, views"),
         (["check", "--output", "/nonexistent-dir/x.json"], "cannot write --output '/nonexistent-dir/x.json'"),
         (["check", "--bogus"], "unrecognized arguments: --bogus"),
         (["explain", "views.nope"], "unknown fact id 'views.nope'"),
         (["list", "--topic"], "expected at least one argument"),
+        (["padding", "8", "0"], "kernel_size must be >= 1, got 0"),
+        (["padding", "8", "x"], "expected integers separated by commas, got 'x'"),
+        (["padding", "8", "3", "--stride", "-1"], "stride must be >= 1, got -1"),
+        (["padding", "8,8", "3,3,3"], "per-dimension arguments must have the same length"),
+        (["padding", "1,1,1,1", "1"], "at most 3 spatial dimensions, got 4"),
+        (["padding", "8"], "the following arguments are required: kernel"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(argv, message, capsys):
@@ -92,3 +98,16 @@ def test_console_script_and_module_entry_points():
     for command in ([str(script)], [sys.executable, "-m", "torchfacts"]):
         done = subprocess.run([*command, "check", "--device", "tpu"], capture_output=True, text=True)
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_padding_reports_sizes_same_padding_and_layer(capsys):
+    assert main(["padding", "224,224", "7", "--stride", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "SAME output:                  (112, 112)" in out and "((2, 3), (2, 3))" in out and "Conv2dSame" in out
+    assert main(["padding", "5", "3", "--stride", "2", "--ceil-mode"]) == 0
+    out = capsys.readouterr().out
+    assert "max-pool output:              2  (ceil_mode=True)" in out and "SAME output:                  3" in out
+    assert main(["padding", "32", "3", "--dilation", "2"]) == 0
+    assert "nn.Conv1d(C_in, C_out, 3, stride=1, dilation=2, padding=2)" in capsys.readouterr().out
+    assert main(["padding", "2", "5"]) == 0
+    assert "conv output, no padding:      not possible: padded input size 2" in capsys.readouterr().out

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import inspect
 import json
+import math
 import platform
 import sys
 from typing import Sequence
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 import torchfacts
+from torchfacts import padding
 from torchfacts.facts import SEED_CLAIMS, FactResult, all_facts, get_fact, run_facts, topics
 from torchfacts.facts.registry import KNOWN_DEVICES, available_devices, device_available
 
@@ -54,7 +56,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     explain = commands.add_parser("explain", help="show a fact's claim, code and live evidence")
     explain.add_argument("id", help="a fact id, e.g. views.view-shares-storage")
+
+    padding = commands.add_parser("padding", help="output size and SAME padding of a conv/pool geometry")
+    padding.add_argument("size", type=_ints, help="input size: N, or N,N for 2-D (N,N,N for 3-D)")
+    padding.add_argument("kernel", type=_ints, help="kernel size, same form as SIZE")
+    padding.add_argument("--stride", type=_ints, default=(1,), metavar="S")
+    padding.add_argument("--dilation", type=_ints, default=(1,), metavar="D")
+    padding.add_argument("--ceil-mode", action="store_true", help="pooling with ceil_mode=True")
     return parser
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    """'7' -> (7,), '224,224' -> (224, 224)."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
 
 
 def _selected_topics(requested: list[str] | None) -> list[str] | None:
@@ -206,11 +223,55 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _padding(args: argparse.Namespace) -> int:
+    given = (args.size, args.kernel, args.stride, args.dilation)
+    dims = max(len(v) for v in given)
+    if dims > 3:
+        raise UsageError(f"at most 3 spatial dimensions, got {dims}")
+
+    def show(values: tuple[int, ...]):  # a 1-D geometry prints as plain numbers
+        return values[0] if dims == 1 else values
+
+    # One number stands for every dimension; mismatched lengths are left for the helpers to report.
+    full = [v * dims if len(v) == 1 else v for v in given]
+    size, kernel, stride, dilation = (show(v) for v in full)
+    try:
+        pads = padding.same_padding(size, kernel, stride, dilation)
+        static = padding.is_static_same(kernel, stride, dilation)
+    except ValueError as bad:
+        raise UsageError(str(bad)) from None
+
+    def attempt(func, **kwargs) -> str:
+        try:
+            return str(func(size, kernel, stride, dilation=dilation, **kwargs))
+        except ValueError as impossible:
+            return f"not possible: {impossible}"
+
+    pairs = pads if dims > 1 else (pads,)
+    same_out = show(tuple(math.ceil(n / s) for n, s in zip(full[0], full[2])))
+    if static:
+        layer = f"nn.Conv{dims}d(C_in, C_out, {kernel}, stride={stride}, dilation={dilation}, padding={show(tuple(b for b, _ in pairs))})"
+    else:
+        layer = f"torchfacts.padding.conv_same(C_in, C_out, {kernel}, stride={stride}, dilation={dilation}, dims={dims})" \
+                f"  -> Conv{dims}dSame, pads on the fly"
+    print("\n".join([
+        f"input {size}, kernel {kernel}, stride {stride}, dilation {dilation}",
+        f"conv output, no padding:      {attempt(padding.conv_output_size)}",
+        f"max-pool output:              {attempt(padding.pool_output_size, ceil_mode=args.ceil_mode)}  (ceil_mode={args.ceil_mode})",
+        f"SAME output:                  {same_out}",
+        f"SAME padding (before, after): {pads}",
+        f"static SAME:                  {'yes: symmetric, whatever the input size' if static else 'no: stride > 1 or an even effective kernel'}",
+        f"torch layer:                  {layer}",
+    ]))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``torchfacts`` and ``python -m torchfacts``; returns the exit code."""
     try:
         args = _build_parser().parse_args(argv)
-        return {"check": _check, "list": _list, "explain": _explain}[args.command](args)
+        commands = {"check": _check, "list": _list, "explain": _explain, "padding": _padding}
+        return commands[args.command](args)
     except UsageError as problem:
         print(f"torchfacts: error: {problem}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@
 ``strided_tensors()`` makes tensors whose memory layout is genuinely unusual —
 permuted, step-sliced, narrowed, expanded (stride 0), with size-0 and size-1
 dimensions, storage offsets, and ``as_strided`` windows over a larger storage.
-``view_shapes(numel)`` makes target shapes for ``view``/``reshape``.
+``view_shapes(numel)`` makes target shapes for ``view``/``reshape``, and
+``conv_geometries(dims)`` convolution/pooling geometries.
 
 >>> from hypothesis import given
 >>> @given(strided_tensors(), st.data())
@@ -21,7 +22,7 @@ from collections import Counter
 import torch
 from hypothesis import strategies as st
 
-__all__ = ["strided_tensors", "view_shapes", "layout_snippet", "GENERATED"]
+__all__ = ["strided_tensors", "view_shapes", "layout_snippet", "conv_geometries", "GENERATED"]
 
 #: How many layouts each strategy produced in this process (the plugin reports it).
 GENERATED: Counter[str] = Counter()
@@ -112,3 +113,25 @@ def layout_snippet(t: torch.Tensor) -> str:
     """
     storage = t.untyped_storage().nbytes() // t.element_size()
     return f"torch.arange({storage}.).as_strided({tuple(t.shape)}, {t.stride()}, {t.storage_offset()})"
+
+
+@st.composite
+def conv_geometries(draw, dims: int, *, max_size: int = 12, max_kernel: int = 6, max_stride: int = 4,
+                    max_padding: int = 4, max_dilation: int = 3) -> dict[str, tuple[int, ...]]:
+    """Per-dimension ``size, kernel_size, stride, padding, dilation`` for a ``dims``-D layer.
+
+    Impossible geometries (kernel larger than the padded input, too much
+    padding for a pool) are included on purpose: helpers must refuse them
+    exactly where torch does.
+
+    >>> from hypothesis import find
+    >>> find(conv_geometries(2), lambda g: g["stride"][1] > 1)["stride"]
+    (1, 2)
+    """
+    def per_dim(low: int, high: int) -> tuple[int, ...]:
+        return tuple(draw(st.lists(st.integers(low, high), min_size=dims, max_size=dims)))
+
+    geometry = dict(size=per_dim(1, max_size), kernel_size=per_dim(1, max_kernel), stride=per_dim(1, max_stride),
+                    padding=per_dim(0, max_padding), dilation=per_dim(1, max_dilation))
+    GENERATED["geometries"] += 1
+    return geometry
