@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torchfacts.facts.registry import detects, expect, fact
+from torchfacts.facts.registry import detects, expect, fact, raises
 from torchfacts.padding import flat_features, same_padding
 
 
@@ -69,11 +69,8 @@ def _(device):
 
 
 def _same_refused(stride: int, device) -> str:
-    try:
-        nn.Conv2d(1, 1, 3, stride=stride, padding="same", device=device)
-    except ValueError as refused:
-        return f"nn.Conv2d(1, 1, 3, stride={stride}, padding='same') raised ValueError: {refused}"
-    return expect(False, f"nn.Conv2d(1, 1, 3, stride={stride}, padding='same') was accepted")
+    return raises(ValueError, lambda: nn.Conv2d(1, 1, 3, stride=stride, padding="same", device=device),
+                  f"nn.Conv2d(1, 1, 3, stride={stride}, padding='same')")
 
 
 @fact("padding.same-string-refuses-stride", seeds=("S001-12",),

@@ -38,6 +38,7 @@ __all__ = [
     "FactResult",
     "expect",
     "detects",
+    "raises",
     "fact",
     "all_facts",
     "get_fact",
@@ -63,6 +64,19 @@ def expect(condition: object, observation: str) -> str:
     if not condition:
         raise FactFailed(observation)
     return observation
+
+
+def raises(error: type[BaseException], make: Callable[[], object], expr: str) -> str:
+    """Detector: ``make()`` must raise ``error``. Returns what it said, else raises :class:`FactFailed`.
+
+    >>> raises(ZeroDivisionError, lambda: 1 / 0, "1 / 0")
+    '1 / 0 raised ZeroDivisionError: division by zero'
+    """
+    try:
+        result = make()
+    except error as refused:
+        return f"{expr} raised {error.__name__}: {refused}"
+    raise FactFailed(f"{expr} succeeded, giving {type(result).__name__}")
 
 
 def detects(detector: Callable[[], object]) -> str:
