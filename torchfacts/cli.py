@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import inspect
 import json
 import math
@@ -63,6 +64,23 @@ def _build_parser() -> argparse.ArgumentParser:
     padding.add_argument("--stride", type=_ints, default=(1,), metavar="S")
     padding.add_argument("--dilation", type=_ints, default=(1,), metavar="D")
     padding.add_argument("--ceil-mode", action="store_true", help="pooling with ceil_mode=True")
+
+    train = commands.add_parser("train", help="train a model with fit(): best checkpoint, early stopping, resume")
+    train.add_argument("--model", choices=sorted(MODELS), default="convnet")
+    train.add_argument("--dataset", choices=["digits", "mnist", "fake"], default="digits")
+    train.add_argument("--data-dir", default="data", metavar="DIR", help="where MNIST's raw files are (default: data)")
+    train.add_argument("--download", action="store_true", help="let torchvision download MNIST into --data-dir")
+    train.add_argument("--epochs", type=int, default=15, metavar="N")
+    train.add_argument("--batch-size", type=int, default=64, metavar="B")
+    train.add_argument("--lr", type=float, default=3e-3, metavar="LR", help="Adam learning rate (default: 3e-3)")
+    train.add_argument("--patience", type=int, default=None, metavar="P", help="early stopping after P epochs without improvement")
+    train.add_argument("--device", default="cpu", metavar="D")
+    train.add_argument("--checkpoint-dir", default=None, metavar="DIR")
+    train.add_argument("--resume", action="store_true", help="continue from DIR/last.pt")
+    train.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
+                       help="freeze submodules whose names match (fnmatch, e.g. 'features*'); repeatable")
+    train.add_argument("--seed", type=int, default=0, metavar="S")
+    train.add_argument("--plot", default=None, metavar="FILE", help="write loss/accuracy curves to a PNG")
     return parser
 
 
@@ -266,11 +284,81 @@ def _padding(args: argparse.Namespace) -> int:
     return 0
 
 
+MODELS = {"mlp": "MLP", "convnet": "ConvNet", "resnet": "TinyResNet"}
+
+
+def _train(args: argparse.Namespace) -> int:
+    from torch import nn
+
+    from torchfacts import data, models, training
+    from torchfacts.modes import freeze
+
+    if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
+        raise UsageError(f"--epochs and --batch-size must be >= 1 and --lr > 0, got {args.epochs}, {args.batch_size}, {args.lr}")
+    if args.resume and args.checkpoint_dir is None:
+        raise UsageError("--resume needs --checkpoint-dir")
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise UsageError(f"unknown --device {args.device!r}") from None
+    if device.type in KNOWN_DEVICES and not device_available(device.type):
+        raise UsageError(f"--device {args.device}: {device.type} is not available on this machine")
+
+    training.seed_everything(args.seed)
+    if args.dataset == "digits":
+        loaders, shape = data.digits(args.batch_size, seed=args.seed), (1, 8, 8)
+    elif args.dataset == "fake":
+        loaders, shape = data.fake(batch_size=args.batch_size, seed=args.seed), (1, 8, 8)
+    else:
+        try:
+            loaders, shape = data.mnist(args.data_dir, args.batch_size, seed=args.seed, download=args.download), (1, 28, 28)
+        except FileNotFoundError as missing:
+            raise UsageError(str(missing)) from None
+    if args.model == "mlp":
+        model = models.MLP(in_features=shape[0] * shape[1] * shape[2])
+    elif args.model == "convnet":
+        model = models.ConvNet(10, in_channels=shape[0], image_size=shape[1])
+    else:
+        model = models.TinyResNet(10, in_channels=shape[0])
+    matched = [name for name, module in model.named_modules() if name and any(fnmatch.fnmatch(name, p) for p in args.freeze)]
+    if args.freeze and not matched:
+        names = [name for name, _ in model.named_modules() if name]
+        raise UsageError(f"--freeze {args.freeze} matches no submodule; names are: {', '.join(names)}")
+    for name in matched:
+        freeze(model.get_submodule(name))
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=args.lr)
+
+    def report(record) -> None:
+        print(f"epoch {record.epoch:3d}  train loss {record.train_loss:.4f}  val loss {record.val_loss:.4f}  "
+              f"val accuracy {record.val_accuracy:.4f}  ({record.seconds:.1f} s)", flush=True)
+
+    print(f"{MODELS[args.model]} on {args.dataset} ({device}); frozen: {matched or 'nothing'}")
+    try:
+        history = training.fit(model, *loaders, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer, epochs=args.epochs,
+                               device=device, checkpoint_dir=args.checkpoint_dir, patience=args.patience,
+                               resume=args.resume, on_epoch=report)
+    except training.TrainingDiverged as diverged:
+        print(f"torchfacts: {diverged}", file=sys.stderr)
+        return 1
+    except training.CheckpointError as broken:
+        raise UsageError(str(broken)) from None
+    if history.epochs:
+        print(f"final validation accuracy: {history.epochs[-1].val_accuracy:.4f}")
+        print(f"best epoch: {history.best_epoch} (val loss {history.best_loss:.4f})"
+              + (", stopped early" if history.stopped_early else ""))
+    print(f"best checkpoint: {history.best_checkpoint or '(none: pass --checkpoint-dir to keep one)'}")
+    if args.plot:
+        print(f"plot: {history.plot(args.plot)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``torchfacts`` and ``python -m torchfacts``; returns the exit code."""
     try:
         args = _build_parser().parse_args(argv)
-        commands = {"check": _check, "list": _list, "explain": _explain, "padding": _padding}
+        commands = {"check": _check, "list": _list, "explain": _explain, "padding": _padding, "train": _train}
         return commands[args.command](args)
     except UsageError as problem:
         print(f"torchfacts: error: {problem}", file=sys.stderr)

@@ -44,6 +44,23 @@ def torch_device(request) -> torch.device:
     return torch.device(request.param)
 
 
+def pytest_sessionfinish(session) -> None:
+    """Under pytest-xdist, each worker hands its counts to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["torchfacts_generated"] = dict(GENERATED)
+
+
+def pytest_configure(config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistCounts(), "torchfacts-xdist-counts")
+
+
+class _XdistCounts:
+    def pytest_testnodedown(self, node, error) -> None:
+        GENERATED.update(getattr(node, "workeroutput", {}).get("torchfacts_generated", {}))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if GENERATED:
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(GENERATED.items()))
