@@ -17,17 +17,23 @@ import json
 import math
 import platform
 import sys
+from dataclasses import asdict
+from pathlib import Path
 from typing import Sequence
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import torchfacts
 from torchfacts import padding
 from torchfacts.facts import SEED_CLAIMS, FactResult, all_facts, get_fact, run_facts, topics
+from torchfacts.facts.claims import VERDICTS
 from torchfacts.facts.registry import KNOWN_DEVICES, available_devices, device_available
 
+SEED_IDS = sorted({c.seed for c in SEED_CLAIMS.values()})
+VERDICT_STYLE = {"holds": "green", "holds-with-caveat": "yellow", "outdated": "magenta", "wrong": "red"}
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skipped": "yellow"}
 
 
@@ -56,7 +62,18 @@ def _build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--topic", nargs="+", action="extend", metavar="T", help="only these topics")
 
     explain = commands.add_parser("explain", help="show a fact's claim, code and live evidence")
-    explain.add_argument("id", help="a fact id, e.g. views.view-shares-storage")
+    explain.add_argument("id", help="a fact id (views.view-shares-storage) or a seed claim id (S000-07)")
+
+    claims = commands.add_parser("claims", help="verdicts for the seed notes' claims, computed by running code")
+    claims.add_argument("--seed", nargs="+", action="extend", choices=SEED_IDS, metavar="SEED",
+                        help=f"only claims from these seed notes ({', '.join(SEED_IDS)})")
+    claims.add_argument("--verdict", nargs="+", action="extend", choices=VERDICTS, metavar="V",
+                        help=f"only these verdicts ({', '.join(VERDICTS)})")
+    claims.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    claims.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+
+    docs = commands.add_parser("docs", help="generate the learners' fact sheet (Markdown)")
+    docs.add_argument("--output", metavar="FILE", default="docs/FACTS.md", help="default: docs/FACTS.md")
 
     padding = commands.add_parser("padding", help="output size and SAME padding of a conv/pool geometry")
     padding.add_argument("size", type=_ints, help="input size: N, or N,N for 2-D (N,N,N for 3-D)")
@@ -172,7 +189,7 @@ def _to_table(results: list[FactResult], console: Console) -> None:
         table.add_column(column, justify="right" if column == "ms" else "left")
     for r in results:
         style = STATUS_STYLE[r.status]
-        table.add_row(r.fact_id, r.device, f"[{style}]{r.status}[/]", r.evidence, r.control or "—",
+        table.add_row(r.fact_id, r.device, f"[{style}]{r.status}[/]", escape(r.evidence), r.control or "—",
                       f"{r.duration_s * 1e3:.1f}")
     console.print(table)
     counts = _summary(results)
@@ -217,12 +234,31 @@ def _list(args: argparse.Namespace) -> int:
     for column in ("id", "claim", "seeds"):
         table.add_column(column)
     for f in all_facts(_selected_topics(args.topic)):
-        table.add_row(f.id, f.claim, ", ".join(f.seeds))
+        table.add_row(f.id, escape(f.claim), ", ".join(f.seeds))
     console.print(table)
     return 0
 
 
+def _explain_claim(claim_id: str) -> int:
+    from torchfacts.facts.claims import RULES, evaluate_claim, probe_source
+
+    v = evaluate_claim(claim_id)
+    rule = RULES[claim_id]
+    out = [f"{v.id}  (seed {v.seed})", "", f"Claim: {v.claim}", "", f"Verdict on torch {torch.__version__}: {v.verdict}",
+           v.explanation]
+    if v.correction:
+        out += ["", f"Correction: {v.correction}"]
+    out += ["", "Evidence:"] + [f"  {line}" for line in v.evidence]
+    out += ["", "Probes (the code behind the verdict):"]
+    for role, probes in (("supports", rule.supports), ("caveat", rule.caveats), ("refutes", rule.refutes)):
+        out += [f"--- {role}: {probe_source(p)}" for p in probes]
+    print("\n".join(out))
+    return 0
+
+
 def _explain(args: argparse.Namespace) -> int:
+    if args.id in SEED_CLAIMS:
+        return _explain_claim(args.id)
     try:
         f = get_fact(args.id)
     except ValueError as unknown:
@@ -281,6 +317,43 @@ def _padding(args: argparse.Namespace) -> int:
         f"static SAME:                  {'yes: symmetric, whatever the input size' if static else 'no: stride > 1 or an even effective kernel'}",
         f"torch layer:                  {layer}",
     ]))
+    return 0
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from torchfacts.facts.claims import evaluate_claims
+
+    with _open_output(args.output) as out:
+        verdicts = evaluate_claims(args.seed, args.verdict)
+        if args.format == "json":
+            out.write(json.dumps({"torch": torch.__version__, "claims": [asdict(v) for v in verdicts]}, indent=2) + "\n")
+        elif args.format == "markdown":
+            from torchfacts.docs import claims_markdown
+
+            out.write(claims_markdown(verdicts))
+        else:
+            table = Table(title=f"seed claims — torch {torch.__version__}")
+            for column in ("id", "verdict", "claim", "correction"):
+                table.add_column(column)
+            for v in verdicts:
+                table.add_row(v.id, f"[{VERDICT_STYLE[v.verdict]}]{v.verdict}[/]", escape(v.claim), escape(v.correction))
+            console = Console(file=out, width=160 if args.output else None)
+            console.print(table)
+            console.print(", ".join(f"{sum(v.verdict == k for v in verdicts)} {k}" for k in VERDICTS))
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from torchfacts.docs import fact_sheet
+
+    text = fact_sheet()
+    path = Path(args.output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as problem:
+        raise UsageError(f"cannot write --output {args.output!r}: {problem.strerror}") from None
+    print(f"wrote {path}")
     return 0
 
 
@@ -358,7 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``torchfacts`` and ``python -m torchfacts``; returns the exit code."""
     try:
         args = _build_parser().parse_args(argv)
-        commands = {"check": _check, "list": _list, "explain": _explain, "padding": _padding, "train": _train}
+        commands = {"check": _check, "list": _list, "explain": _explain, "padding": _padding, "train": _train,
+                    "claims": _claims, "docs": _docs}
         return commands[args.command](args)
     except UsageError as problem:
         print(f"torchfacts: error: {problem}", file=sys.stderr)

@@ -77,6 +77,7 @@ def _(device):
 
 
 def _identity(layer: nn.Module, device, what: str) -> str:
+    torch.manual_seed(0)
     x = torch.randn(1000, device=device) + 3  # no zeros in x, so a dropped element shows
     y = layer(x)
     return expect(torch.equal(y, x), f"{what}: output equals input {torch.equal(y, x)}, zeros {int((y == 0).sum())}/1000")
@@ -117,6 +118,7 @@ def _(device):
 
 def _drops_in_eval(dropout, device, what: str) -> str:
     model = nn.Module().eval()
+    torch.manual_seed(0)
     x = torch.randn(1000, device=device) + 3
     zeros = int((dropout(x, model) == 0).sum())
     return expect(zeros > 0, f"{what} with model.training={model.training}: {zeros}/1000 elements dropped")
@@ -186,6 +188,7 @@ def _(device):
 
 
 def _cumulative(momentum, device) -> str:
+    torch.manual_seed(0)
     bn = nn.BatchNorm1d(1, momentum=momentum).to(device).train()
     means = []
     for shift in (0.0, 10.0, 20.0):
