@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from benchmarks.conftest import ROUNDS, describe
 from torchfacts.checks import check_model
 
 
@@ -21,7 +22,7 @@ def test_check_model_1m_cnn(benchmark):
     torch.manual_seed(0)
     model = cnn_1m()
     inputs, targets = torch.randn(32, 3, 32, 32), torch.randint(0, 10, (32,))
-    benchmark.group = "check_model"
+    describe(benchmark, "checks", "check_model, ~1M-parameter CNN, batch 32", "check_model", baseline=True)
     benchmark.extra_info["parameters"] = sum(p.numel() for p in model.parameters())
-    report = benchmark.pedantic(check_model, args=(model, inputs, targets), rounds=3, warmup_rounds=1)
+    report = benchmark.pedantic(check_model, args=(model, inputs, targets), rounds=max(2, ROUNDS // 5), warmup_rounds=1)
     assert report.ok, str(report)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.conftest import SIZES
+from benchmarks.conftest import SIZES, describe
 from torchfacts.interop import to_numpy
 
 OPS = {
@@ -29,7 +29,8 @@ def source(n: int) -> tuple[np.ndarray, torch.Tensor]:
 @pytest.mark.parametrize("op", list(OPS))
 def test_bridge(benchmark, op, n):
     array, tensor = source(n)
-    benchmark.group = f"interop n={n:.0e}"
-    benchmark.extra_info.update(bytes=array.nbytes, copies=op in ("torch.tensor", "to_numpy(copy=True)"))
+    copies = op in ("torch.tensor", "to_numpy(copy=True)")
+    describe(benchmark, "interop", "NumPy bridge", op, size=n, nbytes=2 * array.nbytes if copies else None,
+             baseline=op == "torch.from_numpy")
     result = benchmark(OPS[op], array, tensor)
     assert result.shape == (n,)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.conftest import sync
+from benchmarks.conftest import describe, sync
 from torchfacts.padding import conv_same, same_padding
 
 
@@ -32,7 +32,7 @@ def _conv_input(device):
 
 @pytest.mark.parametrize("which", ["nn.Conv2d(padding='same')", "conv_same (static)"])
 def test_static_same(benchmark, bench_device, which):
-    benchmark.group = f"padding static k=3 s=1 [{bench_device.type}]"
+    describe(benchmark, "padding", "static SAME, k=3 s=1", which, device=bench_device, baseline=which.startswith("nn."))
     layer = nn.Conv2d(32, 32, 3, padding="same") if which.startswith("nn.") else conv_same(32, 32, 3)
     _run(benchmark, layer.to(bench_device), _conv_input(bench_device), bench_device)
 
@@ -50,7 +50,7 @@ class _ManualPad(nn.Module):
 
 @pytest.mark.parametrize("which", ["manual F.pad + conv", "conv_same (dynamic)"])
 def test_dynamic_same(benchmark, bench_device, which):
-    benchmark.group = f"padding dynamic k=4 s=1 [{bench_device.type}]"
+    describe(benchmark, "padding", "dynamic SAME, k=4 s=1", which, device=bench_device, baseline=which.startswith("manual"))
     layer = conv_same(32, 32, 4)  # even kernel: asymmetric padding, dynamic path
     if which.startswith("manual"):
         plain = nn.Conv2d(32, 32, 4)
@@ -61,7 +61,7 @@ def test_dynamic_same(benchmark, bench_device, which):
 
 @pytest.mark.parametrize("which", ["nn.Conv2d(stride=2, padding=1)", "conv_same stride 2"])
 def test_stride_2_same(benchmark, bench_device, which):
-    benchmark.group = f"padding stride 2 k=3 [{bench_device.type}]"
+    describe(benchmark, "padding", "stride-2 SAME, k=3", which, device=bench_device, baseline=which.startswith("nn."))
     layer = nn.Conv2d(32, 32, 3, stride=2, padding=1) if which.startswith("nn.") else conv_same(32, 32, 3, stride=2)
     out = _run(benchmark, layer.to(bench_device), _conv_input(bench_device), bench_device)
     assert out.shape[-1] == 28

@@ -75,6 +75,11 @@ def _build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="generate the learners' fact sheet (Markdown)")
     docs.add_argument("--output", metavar="FILE", default="docs/FACTS.md", help="default: docs/FACTS.md")
 
+    bench = commands.add_parser("bench", help="run the benchmarks and render a report")
+    bench.add_argument("--device", choices=["cpu", "cuda"], default=None, help="only this device (default: every available one)")
+    bench.add_argument("--quick", action="store_true", help="fewer sizes and rounds: under a minute")
+    bench.add_argument("--output", default="bench-report", metavar="DIR", help="default: bench-report")
+
     padding = commands.add_parser("padding", help="output size and SAME padding of a conv/pool geometry")
     padding.add_argument("size", type=_ints, help="input size: N, or N,N for 2-D (N,N,N for 3-D)")
     padding.add_argument("kernel", type=_ints, help="kernel size, same form as SIZE")
@@ -357,6 +362,23 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from torchfacts import bench
+
+    if args.device and not device_available(args.device):
+        print(f"torchfacts: {args.device} is not available on this machine; its benchmarks are skipped", file=sys.stderr)
+        return 0
+    try:
+        results = bench.run_benchmarks(Path(args.output), device=args.device, quick=args.quick)
+    except (FileNotFoundError, OSError) as problem:
+        raise UsageError(str(problem)) from None
+    except RuntimeError as failed:
+        print(f"torchfacts: {failed}", file=sys.stderr)
+        return 1
+    print(f"wrote {bench.render_report(results, Path(args.output))}")
+    return 0
+
+
 MODELS = {"mlp": "MLP", "convnet": "ConvNet", "resnet": "TinyResNet"}
 
 
@@ -432,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         commands = {"check": _check, "list": _list, "explain": _explain, "padding": _padding, "train": _train,
-                    "claims": _claims, "docs": _docs}
+                    "claims": _claims, "docs": _docs, "bench": _bench}
         return commands[args.command](args)
     except UsageError as problem:
         print(f"torchfacts: error: {problem}", file=sys.stderr)
