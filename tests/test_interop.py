@@ -82,5 +82,5 @@ def test_bad_objects():
         shares_memory([1], np.zeros(1))
     with pytest.raises(TypeError, match="array must be a numpy.ndarray, got Tensor"):
         shares_memory(torch.zeros(1), torch.zeros(1))
-    with pytest.raises(TypeError, match="array must be a numpy.ndarray, got str"):
+    with pytest.raises(TypeError, match="obj must be a torch.Tensor or numpy.ndarray, got str"):
         sharing_problem("x")

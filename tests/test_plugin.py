@@ -48,4 +48,4 @@ def test_a_users_suite_gets_the_fixture_and_profiles(pytester):
     result = pytester.runpytest_subprocess("--hypothesis-profile", "thorough", "-p", "no:cacheprovider")
     expected_skips = sum(not available for available in (torch.cuda.is_available(), torch.backends.mps.is_available()))
     result.assert_outcomes(passed=5 - expected_skips, skipped=expected_skips)
-    result.stdout.fnmatch_lines(["torchfacts strategies generated: * layouts"])
+    result.stdout.fnmatch_lines(["torchfacts counts: * layouts"])

@@ -42,6 +42,10 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # '--dev' must not silently mean '--device'
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # argparse prints usage + message; we want one line
         raise UsageError(message)
 
@@ -351,13 +355,13 @@ def _claims(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from torchfacts.docs import fact_sheet
 
-    text = fact_sheet()
     path = Path(args.output)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
     except OSError as problem:
         raise UsageError(f"cannot write --output {args.output!r}: {problem.strerror}") from None
+    with _open_output(args.output) as out:  # opened before the (slow) generation: a bad path fails at once
+        out.write(fact_sheet())
     print(f"wrote {path}")
     return 0
 

@@ -95,7 +95,9 @@ def sharing_problem(obj: torch.Tensor | np.ndarray) -> str | None:
         if obj.is_neg():
             return "tensor has its negative bit set; .resolve_neg() materializes it (a copy)"
         return None
-    array = _check_array(obj)
+    if not isinstance(obj, np.ndarray):
+        raise TypeError(f"obj must be a torch.Tensor or numpy.ndarray, got {type(obj).__name__}")
+    array = obj
     if _torch_dtype_of(array.dtype) is None:
         return f"NumPy dtype {array.dtype} has no torch dtype"
     if not array.dtype.isnative:

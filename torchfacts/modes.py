@@ -124,10 +124,15 @@ def mode_sensitive_modules(model: nn.Module, example_input: Any) -> list[str]:
         return record
 
     hooks = [m.register_forward_pre_hook(recorder(name), with_kwargs=True) for name, m in probe.named_modules()]
-    with torch.no_grad():
-        probe(*example_input) if isinstance(example_input, tuple) else probe(example_input)
-    for hook in hooks:
-        hook.remove()
+    try:
+        with torch.no_grad():
+            probe(*example_input) if isinstance(example_input, tuple) else probe(example_input)
+    except Exception as refused:  # the model rejects the input: say so about the argument
+        raise ValueError(f"example_input cannot be run through the model: {type(refused).__name__}: "
+                         f"{' '.join(str(refused).split())[:200]}") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
     sensitive = []
     for name, module in probe.named_modules():
         if name not in inputs:
@@ -183,7 +188,7 @@ def freeze(module: nn.Module, *, batchnorm: str = "eval") -> nn.Module:
     (False, 0)
     """
     _check_module(module, "module")
-    if batchnorm not in _BATCHNORM_CHOICES:
+    if not isinstance(batchnorm, str) or batchnorm not in _BATCHNORM_CHOICES:
         raise ValueError(f"batchnorm must be one of {_BATCHNORM_CHOICES}, got {batchnorm!r}")
     for sub in module.modules():
         is_bn = isinstance(sub, _BatchNorm)

@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 IntOrTuple = Union[int, Sequence[int]]
+MAX_ELEMENTS = 2**33  # refuse to build tensors (padded inputs, weights) beyond this: 32 GiB of float32
 
 
 def _per_dim(values: dict[str, Any], minimum: dict[str, int]) -> tuple[int, dict[str, tuple[int, ...]]]:
@@ -206,10 +207,18 @@ def pad_same(x: torch.Tensor, kernel_size: IntOrTuple, stride: IntOrTuple = 1, d
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a number, got {value!r}")
     spatial = len(kernel_size) if isinstance(kernel_size, (tuple, list)) else x.dim() - 2
     if spatial < 1 or x.dim() < spatial + 1:
         raise ValueError(f"x must have batch/channel dimensions plus {max(spatial, 1)} spatial ones, got shape {tuple(x.shape)}")
+    if 0 in x.shape[-spatial:]:
+        raise ValueError(f"x must have spatial sizes >= 1, got shape {tuple(x.shape)}")
     pads = same_padding(tuple(x.shape[-spatial:]), kernel_size, stride, dilation)
+    padded = math.prod(x.shape[:-spatial]) * math.prod(n + b + a for n, (b, a) in zip(x.shape[-spatial:], pads))
+    if padded > MAX_ELEMENTS:
+        raise ValueError(f"kernel_size={kernel_size!r} with dilation={dilation!r} would pad x to {padded} elements "
+                         f"(more than {MAX_ELEMENTS}); is the kernel meant to be larger than the input?")
     # F.pad lists the last dimension first.
     flat = [p for pair in reversed(pads) for p in pair]
     return F.pad(x, flat, value=value) if any(flat) else x
@@ -251,14 +260,20 @@ def conv_same(in_channels: int, out_channels: int, kernel_size: IntOrTuple, stri
     >>> conv_same(3, 8, 3, stride=2).__class__.__name__
     'Conv2dSame'
     """
-    if dims not in _CONV:
+    if not isinstance(dims, int) or isinstance(dims, bool) or dims not in _CONV:
         raise ValueError(f"dims must be 1, 2 or 3, got {dims!r}")
+    in_channels = as_int(in_channels, "in_channels", minimum=1)
+    out_channels = as_int(out_channels, "out_channels", minimum=1)
     if "padding" in conv_kwargs:
         raise TypeError("conv_same() chooses the padding itself; do not pass padding=")
     _, a = _per_dim({"kernel_size": kernel_size, "stride": stride, "dilation": dilation},
                     {"kernel_size": 1, "stride": 1, "dilation": 1})
     if len(a["kernel_size"]) not in (1, dims):
         raise ValueError(f"kernel_size must be an int or {dims} ints for dims={dims}, got {kernel_size!r}")
+    weights = in_channels * out_channels * math.prod(a["kernel_size"]) ** (dims if len(a["kernel_size"]) == 1 else 1)
+    if weights > MAX_ELEMENTS:
+        raise ValueError(f"in_channels={in_channels}, out_channels={out_channels}, kernel_size={kernel_size!r} "
+                         f"need {weights} weights (more than {MAX_ELEMENTS})")
     plain, dynamic = _CONV[dims]
     if is_static_same(kernel_size, stride, dilation):
         padding = tuple(d * (k - 1) // 2 for k, d in zip(a["kernel_size"], a["dilation"]))
@@ -318,6 +333,12 @@ def flat_features(module: nn.Module, input_shape: Sequence[int]) -> int:
         raise TypeError(f"input_shape must be a sequence of ints, got {input_shape!r}")
     shape = tuple(as_int(n, f"input_shape[{i}]", minimum=1) for i, n in enumerate(input_shape))
     probe = copy.deepcopy(module).to("meta")
-    with torch.no_grad():
-        out = probe(torch.empty((1, *shape), device="meta"))
+    try:
+        with torch.no_grad():
+            out = probe(torch.empty((1, *shape), device="meta"))
+    except (RuntimeError, ValueError, TypeError, IndexError) as refused:
+        raise ValueError(f"input_shape={shape} does not fit the module: {type(refused).__name__}: "
+                         f"{' '.join(str(refused).split())[:200]}") from None
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"module must return a tensor, got {type(out).__name__}")
     return out[0].numel()

@@ -181,13 +181,20 @@ def save_checkpoint(path: str | Path, **state: Any) -> Path:
     moved over ``path`` with ``os.replace`` (atomic on POSIX and Windows).
     """
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    except OSError as problem:
+        raise OSError(problem.errno, f"cannot write checkpoint {path}: {problem.strerror}") from None
     try:
         with handle:
             torch.save(state, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
+    except OSError as problem:
+        Path(handle.name).unlink(missing_ok=True)
+        raise OSError(problem.errno, f"cannot write checkpoint {path} ({problem.strerror}); "
+                                     "the previous file, if any, is intact") from None
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
@@ -279,6 +286,8 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+        for leftover in folder.glob(".*.pt.*.tmp"):  # half-written files of a killed run; never loaded
+            leftover.unlink(missing_ok=True)
 
     history, start, stale_epochs = History(), 1, 0
     if resume and (folder / LAST).exists():

@@ -171,7 +171,10 @@ def view_strides(
     """
     shape, strides = _shape_and_strides(shape, strides)
     numel = math.prod(shape)
-    new_shape = infer_shape(new_shape, numel)
+    try:
+        new_shape = infer_shape(as_int_tuple(new_shape, "new_shape"), numel)
+    except ValueError as impossible:
+        raise ValueError(f"new_shape: {impossible}") from None
 
     if not shape:  # 0-d: one element, any all-ones shape, strides all 1
         return tuple(1 for _ in new_shape)
@@ -226,7 +229,8 @@ def can_view(tensor: torch.Tensor, *shape: Any) -> bool:
     (True, False, False)
     """
     _check_tensor(tensor, "tensor")
-    return view_strides(tensor.shape, tensor.stride(), _shape_args(shape)) is not None
+    shape = as_int_tuple(_shape_args(shape), "shape")
+    return view_strides(tensor.shape, tensor.stride(), shape) is not None
 
 
 # --- memory: which bytes does an object use? ----------------------------------

@@ -6,8 +6,8 @@ It gives any test suite, yours included once torchfacts is installed:
   devices this machine lacks are reported as skipped, never silently dropped;
 * hypothesis profiles ``ci`` (derandomized), ``dev`` and ``thorough`` (10× the
   examples of ``ci``), chosen with ``pytest --hypothesis-profile NAME``;
-* a closing line counting the tensor layouts that
-  :mod:`torchfacts.testing.strategies` generated.
+* a closing line with the counts in :data:`torchfacts.testing.strategies.GENERATED`
+  (layouts and geometries generated, and whatever else tests count there).
 
 >>> sorted(p for p in PROFILES)
 ['ci', 'dev', 'thorough']
@@ -64,4 +64,4 @@ class _XdistCounts:
 def pytest_terminal_summary(terminalreporter) -> None:
     if GENERATED:
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(GENERATED.items()))
-        terminalreporter.write_line(f"torchfacts strategies generated: {counts}")
+        terminalreporter.write_line(f"torchfacts counts: {counts}")

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 __all__ = ["strided_tensors", "view_shapes", "layout_snippet", "conv_geometries", "GENERATED"]
 
-#: How many layouts each strategy produced in this process (the plugin reports it).
+#: Counts the plugin reports at the end of a run: layouts and geometries generated here, and what tests add.
 GENERATED: Counter[str] = Counter()
 
 _OPS = ("permute", "slice", "narrow", "expand", "unsqueeze", "squeeze")
