@@ -72,7 +72,7 @@ def test_list_and_explain(capsys):
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["check", "--device", "gpu"], "invalid choice: 'gpu'"),
         (["check", "--format", "xml"], "invalid choice: 'xml'"),
-        (["check", "--topic", "nope"], "unknown topic 'nope'; choose from: interop, modes, padding, training, views"),
+        (["check", "--topic", "nope"], "unknown topic 'nope'; choose from: distributed, interop, modes, padding, training, views"),
         (["check", "--output", "/nonexistent-dir/x.json"], "cannot write --output '/nonexistent-dir/x.json'"),
         (["check", "--bogus"], "unrecognized arguments: --bogus"),
         (["explain", "views.nope"], "unknown fact id 'views.nope'"),

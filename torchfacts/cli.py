@@ -15,6 +15,7 @@ import fnmatch
 import inspect
 import json
 import math
+import os
 import platform
 import sys
 from dataclasses import asdict
@@ -389,7 +390,7 @@ MODELS = {"mlp": "MLP", "convnet": "ConvNet", "resnet": "TinyResNet"}
 def _train(args: argparse.Namespace) -> int:
     from torch import nn
 
-    from torchfacts import data, models, training
+    from torchfacts import data, distributed, models, training
     from torchfacts.modes import freeze
 
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
@@ -429,11 +430,16 @@ def _train(args: argparse.Namespace) -> int:
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=args.lr)
 
+    rank = os.environ.get("RANK", "0") if distributed.requested() else None
+    prefix = f"[rank {rank}] " if rank is not None else ""
+
     def report(record) -> None:
-        print(f"epoch {record.epoch:3d}  train loss {record.train_loss:.4f}  val loss {record.val_loss:.4f}  "
+        if rank not in (None, "0"):
+            return  # one progress report: rank 0's (metrics are averaged over ranks)
+        print(f"{prefix}epoch {record.epoch:3d}  train loss {record.train_loss:.4f}  val loss {record.val_loss:.4f}  "
               f"val accuracy {record.val_accuracy:.4f}  ({record.seconds:.1f} s)", flush=True)
 
-    print(f"{MODELS[args.model]} on {args.dataset} ({device}); frozen: {matched or 'nothing'}")
+    print(f"{prefix}{MODELS[args.model]} on {args.dataset} ({device}); frozen: {matched or 'nothing'}")
     try:
         history = training.fit(model, *loaders, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer, epochs=args.epochs,
                                device=device, checkpoint_dir=args.checkpoint_dir, patience=args.patience,
@@ -444,11 +450,11 @@ def _train(args: argparse.Namespace) -> int:
     except training.CheckpointError as broken:
         raise UsageError(str(broken)) from None
     if history.epochs:
-        print(f"final validation accuracy: {history.epochs[-1].val_accuracy:.4f}")
-        print(f"best epoch: {history.best_epoch} (val loss {history.best_loss:.4f})"
+        print(f"{prefix}final validation accuracy: {history.epochs[-1].val_accuracy:.4f}")
+        print(f"{prefix}best epoch: {history.best_epoch} (val loss {history.best_loss:.4f})"
               + (", stopped early" if history.stopped_early else ""))
-    print(f"best checkpoint: {history.best_checkpoint or '(none: pass --checkpoint-dir to keep one)'}")
-    if args.plot:
+    print(f"{prefix}best checkpoint: {history.best_checkpoint or '(none: pass --checkpoint-dir to keep one)'}")
+    if args.plot and rank in (None, "0"):
         print(f"plot: {history.plot(args.plot)}")
     return 0
 

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from torchfacts import distributed
 from torchfacts.modes import evaluating
 
 __all__ = [
@@ -275,6 +276,9 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     than ``min_delta`` — a tie is not an improvement. With ``checkpoint_dir``,
     ``best.pt`` holds the best model and ``last.pt`` the state to resume from.
     ``on_epoch`` is called with each epoch's record (the CLI prints with it).
+
+    Started by ``torchrun`` (``WORLD_SIZE`` > 1), it trains data-parallel: see
+    :mod:`torchfacts.distributed`. Nothing changes in the call.
     """
     _check_loop_args(model, train_loader, loss_fn)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -283,14 +287,24 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         raise ValueError(f"patience must be None or an int >= 1, got {patience!r}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir, where last.pt was written")
+    device = torch.device(device)
+    with distributed.session(device) as parallel:
+        return _fit(model, train_loader, val_loader, loss_fn=loss_fn, optimizer=optimizer, epochs=epochs, device=device,
+                    checkpoint_dir=checkpoint_dir, patience=patience, min_delta=min_delta, resume=resume,
+                    progress=progress, on_epoch=on_epoch, parallel=parallel)
+
+
+def _fit(model, train_loader, val_loader, *, loss_fn, optimizer, epochs, device, checkpoint_dir, patience, min_delta,
+         resume, progress, on_epoch, parallel: bool) -> History:
+    main = distributed.is_main()  # rank 0, or the only process: it alone writes files and progress
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        for leftover in folder.glob(".*.pt.*.tmp"):  # half-written files of a killed run; never loaded
+        for leftover in folder.glob(".*.pt.*.tmp") if main else ():  # half-written files of a killed run
             leftover.unlink(missing_ok=True)
 
     history, start, stale_epochs = History(), 1, 0
-    if resume and (folder / LAST).exists():
+    if resume and (folder / LAST).exists():  # every rank restores the same state
         state = load_checkpoint(folder / LAST, model, optimizer)
         history = History(epochs=[EpochRecord(**r) for r in state["history"]], best_epoch=state["best_epoch"],
                           best_loss=state["best_loss"], best_checkpoint=state["best_checkpoint"])
@@ -299,6 +313,60 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         if patience is not None and stale_epochs >= patience:
             history.stopped_early = True
             return history
+
+    trained = model
+    if parallel:  # one process per rank: gradients averaged by DDP, each rank on its own shard
+        from torch.nn.parallel import DistributedDataParallel
+
+        trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        train_loader = distributed.shard(train_loader)
+        val_loader = distributed.shard(val_loader) if val_loader is not None else None
+
+    bar = _progress(progress and main, epochs)
+    task = bar.add_task("training", total=epochs, completed=start - 1) if bar else None
+    if bar:
+        bar.start()
+    try:
+        for epoch in range(start, epochs + 1):
+            began = time.perf_counter()
+            if hasattr(train_loader.sampler, "set_epoch"):  # a new shuffle of the shards every epoch
+                train_loader.sampler.set_epoch(epoch)
+            train_loss = distributed.average(train_one_epoch(trained, train_loader, loss_fn, optimizer, device, epoch=epoch),
+                                             len(train_loader.sampler))
+            val_loss, val_acc = None, None
+            if val_loader is not None:
+                val_loss, val_acc = (distributed.average(v, len(val_loader.sampler))
+                                     for v in evaluate(model, val_loader, loss_fn, device))
+            score = val_loss if val_loss is not None else train_loss
+            if not math.isfinite(score):
+                raise TrainingDiverged(epoch, -1, score)
+            record = EpochRecord(epoch, train_loss, val_loss, val_acc, optimizer.param_groups[0]["lr"],
+                                 time.perf_counter() - began)
+            history.epochs.append(record)
+            if score < history.best_loss - min_delta:
+                history.best_loss, history.best_epoch, stale_epochs = score, epoch, 0
+                if folder is not None:
+                    history.best_checkpoint = str(folder / BEST)
+                    if main:
+                        save_checkpoint(folder / BEST, model=model.state_dict(), epoch=epoch, loss=score)
+            else:
+                stale_epochs += 1
+            if folder is not None and main:
+                save_checkpoint(folder / LAST, model=model.state_dict(), optimizer=optimizer.state_dict(), epoch=epoch,
+                                best_epoch=history.best_epoch, best_loss=history.best_loss,
+                                best_checkpoint=history.best_checkpoint, stale_epochs=stale_epochs,
+                                history=[asdict(r) for r in history.epochs], rng=_rng_state(train_loader))
+            if bar:
+                bar.update(task, advance=1, description=f"epoch {epoch}: val loss {score:.4f}")
+            if on_epoch is not None:
+                on_epoch(record)
+            if patience is not None and stale_epochs >= patience:
+                history.stopped_early = True
+                break
+    finally:
+        if bar:
+            bar.stop()
+    return history
 
     bar = _progress(progress, epochs)
     task = bar.add_task("training", total=epochs, completed=start - 1) if bar else None

@@ -7,7 +7,7 @@ Importing this package registers every topic's facts.
 True
 """
 
-from torchfacts.facts import interop, modes, padding, training, views  # noqa: F401  (importing a topic registers its facts)
+from torchfacts.facts import distributed, interop, modes, padding, training, views  # noqa: F401  (importing a topic registers its facts)
 from torchfacts.facts.registry import (
     Fact,
     FactFailed,
